@@ -13,6 +13,7 @@ import statsmodels.api as sm
 from scipy.special import expit
 
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
 
 import tabtransfer.psm as psm
 
@@ -94,6 +95,18 @@ def test_propensity_matches_statsmodels_logit():
     scores = model.predict_proba(X)[:, 1]
     np.testing.assert_allclose(scores, reference.predict(sm.add_constant(X)), atol=1e-8, rtol=0)
     np.testing.assert_allclose(model.coef_, reference.params[COVARIATES], rtol=1e-6)
+
+
+def test_propensity_penalty_matches_sklearn():
+    frame, _ = simulate(n=1500, seed=4)
+    X = frame[COVARIATES].to_numpy()
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    model = psm.LogisticPropensity(C=0.05).fit(X, frame["treat"])
+    reference = LogisticRegression(C=0.05, solver="newton-cholesky", tol=1e-12).fit(
+        Z, frame["treat"]
+    )
+    np.testing.assert_allclose(model.coef_std_, reference.coef_[0], rtol=1e-8)
+    np.testing.assert_allclose(model.intercept_std_, reference.intercept_[0], rtol=1e-8)
 
 
 def test_propensity_identical_rows_get_identical_logits():

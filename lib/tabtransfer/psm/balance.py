@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-__all__ = ["balance_table", "common_support", "weighted_mean_variance"]
+__all__ = ["balance_from_arrays", "balance_table", "common_support", "weighted_mean_variance"]
 
 
 def weighted_mean_variance(values: np.ndarray, weights: np.ndarray):
@@ -36,15 +36,19 @@ def weighted_mean_variance(values: np.ndarray, weights: np.ndarray):
     ----------
     values : numpy.ndarray, shape (n, p)
     weights : numpy.ndarray, shape (n,)
-        Non-negative weights with at least two positive entries.
+        Non-negative weights with at least one positive entry. With a single
+        positive weight the variance is 0.
 
     Returns
     -------
     mean, variance : numpy.ndarray, shape (p,)
     """
+    # Element-wise products and column sums, not a BLAS product, so the result
+    # does not depend on how BLAS splits the sum over threads.
     total = weights.sum()
-    mean = weights @ values / total
-    squared = weights @ (values - mean) ** 2
+    column_weights = weights[:, None]
+    mean = (values * column_weights).sum(axis=0) / total
+    squared = ((values - mean) ** 2 * column_weights).sum(axis=0)
     effective = total - np.sum(weights**2) / total
     variance = squared / effective if effective > 0 else np.zeros(values.shape[1])
     return mean, variance
@@ -93,27 +97,40 @@ def balance_table(
         When the treated standard deviation of a covariate is 0, so its SMD uses
         the pooled standard deviation instead.
     """
+    return balance_from_arrays(
+        covariates.to_numpy(dtype=np.float64),
+        covariates.columns,
+        treated,
+        weights,
+        denominator=denominator,
+    )
+
+
+def balance_from_arrays(values, names, treated, weights, denominator="treated"):
+    """Compute :func:`balance_table` from a float array of shape (n, p) and p names."""
     if denominator not in ("treated", "pooled"):
         raise ValueError(f"denominator must be 'treated' or 'pooled', got {denominator!r}.")
-    values = covariates.to_numpy(dtype=np.float64)
     treated = np.asarray(treated, dtype=bool)
     weights = np.asarray(weights, dtype=np.float64)
+    names = pd.Index(names)
 
     x_t, x_c = values[treated], values[~treated]
-    ones_t, ones_c = np.ones(x_t.shape[0]), np.ones(x_c.shape[0])
-    mean_t0, var_t0 = weighted_mean_variance(x_t, ones_t)
-    mean_c0, var_c0 = weighted_mean_variance(x_c, ones_c)
-    mean_t1, var_t1 = weighted_mean_variance(x_t, weights[treated])
-    mean_c1, var_c1 = weighted_mean_variance(x_c, weights[~treated])
+    mean_t0, var_t0 = weighted_mean_variance(x_t, np.ones(x_t.shape[0]))
+    mean_c0, var_c0 = weighted_mean_variance(x_c, np.ones(x_c.shape[0]))
+    # Rows with weight 0 do not change weighted moments, and after matching most
+    # controls have weight 0, so only the used rows are passed on.
+    used_t = weights[treated] > 0
+    used_c = weights[~treated] > 0
+    mean_t1, var_t1 = weighted_mean_variance(x_t[used_t], weights[treated][used_t])
+    mean_c1, var_c1 = weighted_mean_variance(x_c[used_c], weights[~treated][used_c])
 
     pooled = np.sqrt((var_t0 + var_c0) / 2.0)
     if denominator == "treated":
         scale = np.sqrt(var_t0)
         zero = scale == 0
         if zero.any():
-            names = list(covariates.columns[zero])
             warnings.warn(
-                f"Covariates {names} are constant among the treated units, so their "
+                f"Covariates {list(names[zero])} are constant among the treated units, so their "
                 "SMD uses the pooled standard deviation instead of the treated one.",
                 UserWarning,
                 stacklevel=2,
@@ -133,7 +150,7 @@ def balance_table(
             "smd_after": (mean_t1 - mean_c1) / scale,
             "variance_ratio_after": _variance_ratio(var_t1, var_c1),
         },
-        index=pd.Index(covariates.columns, name="covariate"),
+        index=pd.Index(names, name="covariate"),
     )
 
 

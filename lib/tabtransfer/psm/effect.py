@@ -45,7 +45,7 @@ from scipy.special import expit
 from scipy.stats import norm
 
 from tabtransfer._validation import check_matrix
-from tabtransfer.psm.balance import balance_table, common_support
+from tabtransfer.psm.balance import balance_from_arrays, common_support
 from tabtransfer.psm.matching import (
     MatchResult,
     caliper_width,
@@ -267,7 +267,9 @@ def _abadie_imbens_se(y_t, y_c, logit_c, matching: MatchResult, att, variance_ne
     used = reuse > 0
     reuse_term = 0.0
     if used.any():
-        sigma2 = neighbour_variance(logit_c, y_c, n_neighbors=variance_neighbors)
+        sigma2 = neighbour_variance(
+            logit_c, y_c, n_neighbors=variance_neighbors, order=matching.control_order
+        )
         reuse_term = float(np.sum(reuse[used] * sigma2[used]))
     n_matched = int(matched.sum())
     variance = (float(np.sum(residual**2)) + reuse_term) / n_matched**2
@@ -379,15 +381,18 @@ def estimate_att(
     y_t, y_c = y[treated], y[~treated]
 
     width = caliper_width(logit_t, logit_c, caliper=caliper, scale=caliper_scale)
-    tie_keys = _tie_keys(data.index)
+    tie_key_treated = tie_key_control = None
+    if not replace:
+        tie_keys = _tie_keys(data.index)
+        tie_key_treated, tie_key_control = tie_keys[treated], tie_keys[~treated]
     matching = match_nearest(
         logit_t,
         logit_c,
         n_neighbors=n_neighbors,
         replace=replace,
         caliper_width=width,
-        tie_key_treated=tie_keys[treated],
-        tie_key_control=tie_keys[~treated],
+        tie_key_treated=tie_key_treated,
+        tie_key_control=tie_key_control,
     )
 
     n_treated = int(treated.sum())
@@ -416,7 +421,7 @@ def estimate_att(
     weights = np.empty(y.size)
     weights[treated] = matched_t.astype(np.float64)
     weights[~treated] = matching.control_weights
-    balance = balance_table(data[covariates], treated, weights, denominator=smd_denominator)
+    balance = balance_from_arrays(X, covariates, treated, weights, denominator=smd_denominator)
 
     index = data.index
     propensity = expit(logit)

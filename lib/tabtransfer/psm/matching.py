@@ -230,13 +230,15 @@ def match_nearest(
     )
 
 
-def _group_sorted(scores: np.ndarray):
+def _group_sorted(scores: np.ndarray, order=None):
     """Sort scores and collapse equal values into groups.
 
-    Returns the stable sort order, the distinct values (G,), the count of each
-    group (G,) and the start of each group in the sorted order (G + 1,).
+    Returns the sort order (stable unless ``order`` is given), the distinct
+    values (G,), the count of each group (G,) and the start of each group in the
+    sorted order (G + 1,).
     """
-    order = np.argsort(scores, kind="stable")
+    if order is None:
+        order = np.argsort(scores, kind="stable")
     sorted_scores = scores[order]
     is_new = np.empty(sorted_scores.size, dtype=bool)
     is_new[:1] = True
@@ -448,7 +450,7 @@ def _match_without_replacement(treated_scores, control_scores, k, width, tie_t, 
     )
 
 
-def neighbour_variance(scores, outcomes, n_neighbors: int = 2) -> np.ndarray:
+def neighbour_variance(scores, outcomes, n_neighbors: int = 2, order=None) -> np.ndarray:
     """Estimate Var(Y | score) for each unit of one group by matching within the group.
 
     For unit j, S(j) contains the other units of the same group whose score distance
@@ -467,6 +469,10 @@ def neighbour_variance(scores, outcomes, n_neighbors: int = 2) -> np.ndarray:
     outcomes : array-like, shape (n,)
     n_neighbors : int, default=2
         Number of same-group neighbours J.
+    order : numpy.ndarray of int, optional
+        ``numpy.argsort(scores, kind="stable")`` when already computed, e.g.
+        :attr:`MatchResult.control_order`. Any ascending order of the scores gives
+        the same result up to rounding.
 
     Returns
     -------
@@ -478,7 +484,7 @@ def neighbour_variance(scores, outcomes, n_neighbors: int = 2) -> np.ndarray:
         raise ValueError(
             f"The variance estimate needs at least 2 units in the group, got {scores.size}."
         )
-    order, values, counts, group_start = _group_sorted(scores)
+    order, values, counts, group_start = _group_sorted(scores, order)
     groups = np.arange(values.size)
     lo, hi, have, _ = _expand_groups(
         values, counts, values, groups, groups + 1, counts - 1, n_neighbors, np.inf

@@ -93,9 +93,9 @@ def plot_overlap(result, ax=None, bins: int = 40, show_matched: bool = True):
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.6))
     ax.hist(logit[~treated], bins=edges, density=True, color=COLORS["source"], alpha=0.35,
-            label=f"对照组（全部，{int((~treated).sum())} 人）")
+            label=f"对照组（全部，{int((~treated).sum()):,} 人）")
     ax.hist(logit[treated], bins=edges, density=True, color=COLORS["target"], alpha=0.6,
-            label=f"处理组（{int(treated.sum())} 人）")
+            label=f"处理组（{int(treated.sum()):,} 人）")
     if show_matched:
         ax.hist(logit[~treated], bins=edges, weights=weights[~treated], density=True,
                 histtype="step", linewidth=1.8, color=COLORS["aligned"],
