@@ -115,8 +115,8 @@ def balance_from_arrays(values, names, treated, weights, denominator="treated"):
     names = pd.Index(names)
 
     x_t, x_c = values[treated], values[~treated]
-    mean_t0, var_t0 = weighted_mean_variance(x_t, np.ones(x_t.shape[0]))
-    mean_c0, var_c0 = weighted_mean_variance(x_c, np.ones(x_c.shape[0]))
+    mean_t0, var_t0 = x_t.mean(axis=0), x_t.var(axis=0, ddof=1)
+    mean_c0, var_c0 = x_c.mean(axis=0), x_c.var(axis=0, ddof=1)
     # Rows with weight 0 do not change weighted moments, and after matching most
     # controls have weight 0, so only the used rows are passed on.
     used_t = weights[treated] > 0

@@ -137,7 +137,7 @@ class PSMResult:
         """Return the normal-approximation interval att +- z * se."""
         if not 0 < level < 1:
             raise ValueError(f"level must be between 0 and 1, got {level}.")
-        z = norm.ppf(0.5 + level / 2.0)
+        z = float(norm.ppf(0.5 + level / 2.0))
         return self.att - z * self.se, self.att + z * self.se
 
     def summary(self) -> pd.DataFrame:
