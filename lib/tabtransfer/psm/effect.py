@@ -169,26 +169,26 @@ class PSMResult:
 def _check_columns(data, treatment, outcome, covariates) -> list:
     if not isinstance(data, pd.DataFrame):
         raise ValueError(
-            f"data must be a pandas DataFrame, got {type(data).__name__}; "
-            "wrap arrays with pandas.DataFrame(...) and name the columns."
+            f"data must be a pandas DataFrame, got {type(data).__name__}. "
+            "Wrap arrays with pandas.DataFrame(...) and name the columns."
         )
     if isinstance(covariates, str):
         raise ValueError(
-            f"covariates must be a list of column names, got the string {covariates!r}; "
-            f"pass [{covariates!r}]."
+            f"covariates must be a list of column names, got the string {covariates!r}. "
+            f"Pass [{covariates!r}]."
         )
     covariates = list(covariates)
     if not covariates:
-        raise ValueError("covariates is empty; pass at least one covariate column.")
+        raise ValueError("covariates is empty. Pass at least one covariate column.")
 
     duplicated = sorted({c for c in covariates if covariates.count(c) > 1}, key=str)
     if duplicated:
-        raise ValueError(f"covariates lists {duplicated} more than once; list each once.")
+        raise ValueError(f"covariates lists {duplicated} more than once. List each once.")
 
     missing = [c for c in [treatment, outcome, *covariates] if c not in data.columns]
     if missing:
         raise ValueError(
-            f"Columns {missing} not found in data; available columns: {list(data.columns)}."
+            f"Columns {missing} not found in data. Available columns: {list(data.columns)}."
         )
 
     if treatment == outcome:
@@ -196,11 +196,11 @@ def _check_columns(data, treatment, outcome, covariates) -> list:
     if outcome in covariates:
         raise ValueError(
             f"The outcome {outcome!r} is listed among the covariates. The propensity "
-            "model must not see the outcome; remove it from covariates."
+            "model must not see the outcome, so remove it from covariates."
         )
     if treatment in covariates:
         raise ValueError(
-            f"The treatment {treatment!r} is listed among the covariates; remove it."
+            f"The treatment {treatment!r} is listed among the covariates. Remove it."
         )
     return covariates
 
@@ -209,8 +209,8 @@ def _check_treatment(column: pd.Series) -> np.ndarray:
     name = column.name
     if column.isna().any():
         raise ValueError(
-            f"Treatment {name!r} has {int(column.isna().sum())} missing value(s); "
-            "drop those rows or code them 0/1."
+            f"Treatment {name!r} has {int(column.isna().sum())} missing value(s). "
+            "Drop those rows or code them 0/1."
         )
     values = pd.unique(column)
     if not set(values.tolist()) <= {0, 1}:
@@ -292,10 +292,15 @@ def estimate_att(
 ) -> PSMResult:
     """Estimate the ATT by nearest-neighbour matching on the logit of the propensity score.
 
-    Steps: fit a logistic propensity model of ``treatment`` on ``covariates``
-    (never on ``outcome``); match each treated unit to its ``n_neighbors`` nearest
-    controls on logit e(x) within the caliper; average the matched differences
-    of ``outcome``; compute the Abadie-Imbens standard error and the balance table.
+    The steps are:
+
+    1. fit a logistic propensity model of ``treatment`` on ``covariates`` (never
+       on ``outcome``),
+    2. match each treated unit to its ``n_neighbors`` nearest controls on
+       logit e(x) within the caliper,
+    3. average the matched differences of ``outcome``,
+    4. compute the Abadie-Imbens standard error and the balance table.
+
     ``data`` is read only, never modified.
 
     Parameters
@@ -407,7 +412,7 @@ def estimate_att(
     if n_unmatched:
         warnings.warn(
             f"{n_unmatched} of {n_treated} treated units have no control within the "
-            f"caliper of {width:.4g} logit units and were dropped; the estimate is the "
+            f"caliper of {width:.4g} logit units and were dropped, so the estimate is the "
             f"ATT over the {n_matched} matched treated units. Widen the caliper or pass "
             "caliper=None to keep them.",
             UnmatchedTreatedWarning,

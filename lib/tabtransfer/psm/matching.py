@@ -142,8 +142,8 @@ def caliper_width(logit_treated, logit_control, caliper: float | None = 0.2, sca
         return np.inf
     if not np.isfinite(caliper) or caliper <= 0:
         raise ValueError(
-            f"caliper must be a positive finite number or None, got {caliper!r}; "
-            "pass caliper=None for matching without a caliper."
+            f"caliper must be a positive finite number or None, got {caliper!r}. "
+            "Pass caliper=None for matching without a caliper."
         )
     if scale == "logit":
         return float(caliper)

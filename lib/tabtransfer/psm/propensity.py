@@ -129,8 +129,8 @@ class LogisticPropensity(ClassifierMixin, BaseEstimator):
         if constant.size:
             name = feature_names[constant[0]]
             raise ValueError(
-                f"Covariate {name!r} is constant (every row is {X_array[0, constant[0]]}); "
-                "remove it, because the intercept already carries a constant."
+                f"Covariate {name!r} is constant (every row is {X_array[0, constant[0]]}). "
+                "Remove it, because the intercept already carries a constant."
             )
         Z = np.empty((X_array.shape[0], X_array.shape[1] + 1))
         Z[:, 0] = 1.0
@@ -190,7 +190,7 @@ class LogisticPropensity(ClassifierMixin, BaseEstimator):
             involved = [feature_names[j] for j in np.flatnonzero(loading > 0.1)]
             raise ValueError(
                 "The covariates are linearly dependent, so the propensity model is not "
-                f"identified; the dependency involves {involved}. Drop one of them "
+                f"identified. The dependency involves {involved}. Drop one of them "
                 "(for example one dummy of a full set of category dummies)."
             )
 
