@@ -19,6 +19,7 @@ from matplotlib.ticker import PercentFormatter
 
 from tabtransfer.participation import MotivationResult, run_motivation
 from tabtransfer.plotting import COLORS
+from tabtransfer.viz_space import figure_2, figure_3
 
 __all__ = ["FIGURES", "plot_transfer_flow", "save_figure", "main"]
 
@@ -98,6 +99,8 @@ def _figure_1() -> Figure:
 #: Figure name (file stem in ``figures/``) and the function that draws it.
 FIGURES: dict[str, Callable[[], Figure]] = {
     "fig1_transfer_flow": _figure_1,
+    "fig2_embedding_space": figure_2,
+    "fig3_separability": figure_3,
 }
 
 
