@@ -6,6 +6,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -281,3 +283,25 @@ def test_split_labelled_sizes(data):
 def test_split_labelled_rejects_too_many(data):
     with pytest.raises(ValueError, match="n_labelled must be between"):
         negative.split_labelled(data.target, len(data.target), seed=0)
+
+
+# --- chapter 5 page ---------------------------------------------------------------
+
+
+def test_chapter_5_displayed_code_is_executed():
+    # myst-nb 1.4 ignores emphasize-lines on code cells, so the chapter shows the
+    # CORAL pipeline in a code-block with the covariance lines emphasised and runs
+    # the same lines in a remove-input code cell right after it.
+    page = (Path(__file__).resolve().parents[1] / "chapters" / "ch05_case_study.md").read_text(
+        encoding="utf-8"
+    )
+    displayed_header = "```{code-block} python\n:emphasize-lines: 3,4\n\n"
+    executed_header = "```{code-cell} ipython3\n:tags: [remove-input]\n\n"
+    displayed_start = page.index(displayed_header) + len(displayed_header)
+    displayed = page[displayed_start : page.index("```", displayed_start)]
+    executed_start = page.index(executed_header, displayed_start) + len(executed_header)
+    executed = page[executed_start : page.index("```", executed_start)]
+    lines = displayed.splitlines()
+    assert displayed == executed
+    assert lines[2].startswith("C_s = ")
+    assert lines[3].startswith("C_t = ")

@@ -492,8 +492,8 @@ def replicate_case_study(
 
     The source knowledge stays fixed. Each seed draws a new target sample
     (users, purchases, treatment and spend noise) with
-    ``simulate_course_data(n_source=2, n_target=n_target, seed=seed)``; the target
-    does not depend on ``n_source``, so this costs a few milliseconds.
+    ``simulate_course_data(n_source=2, n_target=n_target, seed=seed)``. The
+    target does not depend on ``n_source``, so each draw costs milliseconds.
 
     Parameters
     ----------

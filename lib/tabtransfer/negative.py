@@ -73,7 +73,7 @@ __all__ = [
 
 #: Chinese display names of the strategies, in the order of the ladder.
 STRATEGY_LABELS = {
-    "target_only": "仅目标域（100 个标签）",
+    "target_only": "仅目标域数据",
     "naive": "直接迁移（家电嵌入）",
     "pooled_coral": "合并嵌入 + CORAL",
     "pooled_coral_recal": "合并嵌入 + CORAL + 重新校准",
