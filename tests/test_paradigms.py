@@ -1,4 +1,4 @@
-"""Tests of the chapter 4 comparison: each paradigm, the baselines, the results frame."""
+"""Tests of the chapter 4 comparison: paradigms, baselines and the results frame."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -14,7 +14,9 @@ from tabtransfer import paradigms, viz_paradigms
 @pytest.fixture(scope="module")
 def world():
     data = tt.simulate_course_data(n_source=3000, n_target=600, seed=0)
-    embedding = tt.PurchaseEmbedding(n_components=8).fit(data.source[data.purchase_columns])
+    embedding = tt.PurchaseEmbedding(n_components=8).fit(
+        data.source[data.purchase_columns]
+    )
     return data, embedding
 
 
@@ -24,7 +26,12 @@ def split(world):
     Xs = paradigms.user_features(data.source, embedding)
     Xt = paradigms.user_features(data.target, embedding)
     return paradigms.make_split(
-        Xs, data.source["participate"], Xt, data.target["participate"], 100, random_state=0
+        Xs,
+        data.source["participate"],
+        Xt,
+        data.target["participate"],
+        100,
+        random_state=0,
     )
 
 
@@ -111,13 +118,17 @@ def test_recentre_rejects_arrays(split):
 def test_source_only_equals_fit_without_transfer(split):
     fitted = paradigms.fit_source_only(split)
     plain = tt.make_participation_model().fit(split.Xs, split.ys)
-    assert np.allclose(fitted.model.predict_proba(split.Xt), plain.predict_proba(split.Xt), atol=1e-10)
+    assert np.allclose(
+        fitted.model.predict_proba(split.Xt), plain.predict_proba(split.Xt), atol=1e-10
+    )
     assert fitted.n_effective == len(split.Xs)
 
 
 def test_recentred_model_shifts_only_intercept(split):
     recentred = paradigms.fit_recentred(split).model
-    shift = recentred.decision_function(split.Xt) - split.source_model.decision_function(split.Xt)
+    shift = recentred.decision_function(
+        split.Xt
+    ) - split.source_model.decision_function(split.Xt)
     assert np.std(shift) < 1e-8
     assert abs(np.mean(shift)) > 1e-3
     y = split.yt
@@ -128,14 +139,18 @@ def test_recentred_model_shifts_only_intercept(split):
 
 def test_coral_fit_changes_ranking(split):
     coral = paradigms.fit_coral(split, reg=0.0).model
-    shift = coral.decision_function(split.Xt) - split.source_model.decision_function(split.Xt)
+    shift = coral.decision_function(split.Xt) - split.source_model.decision_function(
+        split.Xt
+    )
     assert np.std(shift) > 1e-3
 
 
 def test_target_only_uses_labelled_rows_only(split):
     fitted = paradigms.fit_target_only(split)
     plain = tt.make_participation_model().fit(split.Xt_labelled, split.yt_labelled)
-    assert np.allclose(fitted.model.predict_proba(split.Xt), plain.predict_proba(split.Xt), atol=1e-10)
+    assert np.allclose(
+        fitted.model.predict_proba(split.Xt), plain.predict_proba(split.Xt), atol=1e-10
+    )
     assert fitted.n_effective == 100
 
 
@@ -169,10 +184,17 @@ def test_chosen_strength_is_on_grid(split):
 
 def test_cross_validation_ignores_held_out_labels(split):
     flipped = paradigms.TransferSplit(
-        split.Xs, split.ys, split.Xt, np.where(split.labelled, split.yt, 1 - split.yt),
-        split.labelled, split.embedding_columns, split.source_model,
+        split.Xs,
+        split.ys,
+        split.Xt,
+        np.where(split.labelled, split.yt, 1 - split.yt),
+        split.labelled,
+        split.embedding_columns,
+        split.source_model,
     )
-    assert paradigms.cross_validated_log_loss(flipped).equals(paradigms.cross_validated_log_loss(split))
+    assert paradigms.cross_validated_log_loss(flipped).equals(
+        paradigms.cross_validated_log_loss(split)
+    )
 
 
 def test_cross_validation_rejects_too_many_folds(split):
@@ -192,19 +214,28 @@ def test_results_have_one_row_per_method_size_and_replication(results):
 
 
 def test_results_metrics_are_valid(results):
-    assert results[["accuracy", "auc", "predicted_rate", "observed_rate"]].notna().all().all()
+    assert (
+        results[["accuracy", "auc", "predicted_rate", "observed_rate"]]
+        .notna()
+        .all()
+        .all()
+    )
     assert results["accuracy"].between(0, 1).all()
     assert results["auc"].between(0, 1).all()
 
 
 def test_recentre_keeps_source_auc(results):
     # Re-centring moves only the intercept, so its AUC equals the source model's.
-    wide = results.pivot_table(index=["replication", "n_labelled"], columns="method", values="auc")
+    wide = results.pivot_table(
+        index=["replication", "n_labelled"], columns="method", values="auc"
+    )
     assert np.allclose(wide["recentre"], wide["source_only"])
 
 
 def test_replications_use_fresh_targets(results):
-    per_replication = results[results["method"] == "source_only"].groupby("replication")["observed_rate"]
+    per_replication = results[results["method"] == "source_only"].groupby(
+        "replication"
+    )["observed_rate"]
     assert per_replication.first().nunique() > 1
 
 
@@ -217,7 +248,9 @@ def test_run_replications_rejects_unknown_method(world):
 def test_run_replications_accepts_custom_method(world):
     data, embedding = world
     custom = {"mine": paradigms.Method("自定义", "feature", paradigms.fit_source_only)}
-    frame = paradigms.run_replications(data.source, embedding, n_replications=2, n_target=300, methods=custom)
+    frame = paradigms.run_replications(
+        data.source, embedding, n_replications=2, n_target=300, methods=custom
+    )
     assert list(frame["method"].unique()) == ["mine"]
     assert len(frame) == 2
 
@@ -225,7 +258,13 @@ def test_run_replications_accepts_custom_method(world):
 def test_summarise_gives_t_interval():
     values = np.array([0.70, 0.72, 0.75, 0.71])
     frame = pd.DataFrame(
-        {"n_labelled": 100, "method": "m", "label": "m", "paradigm": "baseline", "accuracy": values}
+        {
+            "n_labelled": 100,
+            "method": "m",
+            "label": "m",
+            "paradigm": "baseline",
+            "accuracy": values,
+        }
     )
     row = paradigms.summarise(frame, ("accuracy",)).iloc[0]
     half = stats.t.ppf(0.975, 3) * values.std(ddof=1) / 2
@@ -244,7 +283,9 @@ def test_paired_difference_is_mean_of_differences(results):
     at_60 = results[results["n_labelled"] == 60]
     difference = paradigms.paired_difference(at_60, "recentre", "source_only")
     wide = at_60.pivot_table(index="replication", columns="method", values="accuracy")
-    assert difference["mean"] == pytest.approx((wide["recentre"] - wide["source_only"]).mean())
+    assert difference["mean"] == pytest.approx(
+        (wide["recentre"] - wide["source_only"]).mean()
+    )
     assert difference["low"] < difference["mean"] < difference["high"]
 
 

@@ -119,7 +119,7 @@ RESULT_COLUMNS = [
 
 @dataclass(frozen=True)
 class TransferSplit:
-    """Source training rows and one target sample split into labelled and held-out users.
+    """Source training rows and one target sample split into labelled and held-out parts.
 
     Attributes
     ----------
@@ -206,7 +206,9 @@ class Method:
     fit: Callable[[TransferSplit], FittedTransfer]
 
 
-def user_features(users: pd.DataFrame, embedding: PurchaseEmbedding, n_dims: int | None = None) -> pd.DataFrame:
+def user_features(
+    users: pd.DataFrame, embedding: PurchaseEmbedding, n_dims: int | None = None
+) -> pd.DataFrame:
     """Build participation features with the first ``n_dims`` embedding dimensions.
 
     Truncated SVD orders its directions by explained variance, so the first
@@ -230,7 +232,11 @@ def user_features(users: pd.DataFrame, embedding: PurchaseEmbedding, n_dims: int
     """
     if n_dims is None:
         n_dims = embedding.n_components
-    if isinstance(n_dims, bool) or not isinstance(n_dims, Integral) or not 1 <= n_dims <= embedding.n_components:
+    if (
+        isinstance(n_dims, bool)
+        or not isinstance(n_dims, Integral)
+        or not 1 <= n_dims <= embedding.n_components
+    ):
         raise ValueError(
             f"n_dims must be an integer from 1 to {embedding.n_components} (the embedding's "
             f"n_components), got {n_dims!r}."
@@ -242,7 +248,9 @@ def user_features(users: pd.DataFrame, embedding: PurchaseEmbedding, n_dims: int
 def _labels(y, name: str) -> np.ndarray:
     labels = np.asarray(y)
     if labels.ndim != 1 or not np.isin(labels, (0, 1)).all():
-        raise ValueError(f"{name} must be a 1-D array of 0/1 labels, got values {np.unique(labels)[:5]}.")
+        raise ValueError(
+            f"{name} must be a 1-D array of 0/1 labels, got values {np.unique(labels)[:5]}."
+        )
     return labels.astype(np.int64)
 
 
@@ -284,7 +292,9 @@ def make_split(
         do not contain both classes.
     """
     if not Xs.columns.equals(Xt.columns):
-        raise ValueError("Xs and Xt must have the same columns in the same order. Build both with user_features.")
+        raise ValueError(
+            "Xs and Xt must have the same columns in the same order. Build both with user_features."
+        )
     ys, yt = _labels(ys, "ys"), _labels(yt, "yt")
     if len(ys) != len(Xs) or len(yt) != len(Xt):
         raise ValueError(
@@ -292,7 +302,11 @@ def make_split(
             f"{len(Xt)} target rows with {len(yt)} labels."
         )
     n_target = len(Xt)
-    if isinstance(n_labelled, bool) or not isinstance(n_labelled, Integral) or not 10 <= n_labelled <= n_target - 50:
+    if (
+        isinstance(n_labelled, bool)
+        or not isinstance(n_labelled, Integral)
+        or not 10 <= n_labelled <= n_target - 50
+    ):
         raise ValueError(
             f"n_labelled must be an integer from 10 to {n_target - 50} (keeping at least 50 of the "
             f"{n_target} target users held out), got {n_labelled!r}."
@@ -307,9 +321,13 @@ def make_split(
         )
     if source_model is None:
         source_model = make_participation_model().fit(Xs, ys)
-    embedding_columns = tuple(column for column in Xs.columns if _EMBEDDING_COLUMN.fullmatch(str(column)))
+    embedding_columns = tuple(
+        column for column in Xs.columns if _EMBEDDING_COLUMN.fullmatch(str(column))
+    )
     if not embedding_columns:
-        raise ValueError("Xs has no embedding columns (z01, z02, ...). Build the features with user_features.")
+        raise ValueError(
+            "Xs has no embedding columns (z01, z02, ...). Build the features with user_features."
+        )
     return TransferSplit(Xs, ys, Xt, yt, labelled, embedding_columns, source_model)
 
 
@@ -335,7 +353,9 @@ def recentre(Zs: pd.DataFrame, Zt: pd.DataFrame) -> pd.DataFrame:
         The shifted source, with the index and columns of ``Zs``.
     """
     if not isinstance(Zs, pd.DataFrame) or not isinstance(Zt, pd.DataFrame):
-        raise ValueError("recentre expects two DataFrames. Wrap arrays with pandas.DataFrame first.")
+        raise ValueError(
+            "recentre expects two DataFrames. Wrap arrays with pandas.DataFrame first."
+        )
     if not Zs.columns.equals(Zt.columns):
         raise ValueError("Zs and Zt must have the same columns in the same order.")
     return Zs - Zs.mean() + Zt.mean()
@@ -360,14 +380,14 @@ def fit_target_only(split: TransferSplit) -> FittedTransfer:
 
 
 def fit_pooled(split: TransferSplit) -> FittedTransfer:
-    """Train the participation model on source rows and labelled target rows, weighted alike."""
+    """Train the participation model on source and labelled target rows, weighted alike."""
     X = pd.concat([split.Xs, split.Xt_labelled])
     y = np.concatenate([split.ys, split.yt_labelled])
     return FittedTransfer(make_participation_model().fit(X, y), float(len(y)))
 
 
 def fit_recentred(split: TransferSplit) -> FittedTransfer:
-    """Re-centre the source embedding on the target mean (:func:`recentre`), then train."""
+    """Re-centre the source embedding on the target mean, then train (:func:`recentre`)."""
     columns = list(split.embedding_columns)
     Xs = _replace_embedding(split, recentre(split.Xs[columns], split.Xt[columns]))
     return FittedTransfer(make_participation_model().fit(Xs, split.ys), float(len(Xs)))
@@ -386,12 +406,16 @@ def fit_coral(split: TransferSplit, reg: float = 0.0) -> FittedTransfer:
     """
     columns = list(split.embedding_columns)
     aligner = CORAL(reg=reg, standardize="source")
-    Xs = _replace_embedding(split, aligner.fit_transform(split.Xs[columns], split.Xt[columns]))
+    Xs = _replace_embedding(
+        split, aligner.fit_transform(split.Xs[columns], split.Xt[columns])
+    )
     return FittedTransfer(make_participation_model().fit(Xs, split.ys), float(len(Xs)))
 
 
-def fit_importance_weighted(split: TransferSplit, clip_quantile: float = 0.99) -> FittedTransfer:
-    """Weight source rows by the estimated density ratio :math:`p_t(x)/p_s(x)`, then train.
+def fit_importance_weighted(
+    split: TransferSplit, clip_quantile: float = 0.99
+) -> FittedTransfer:
+    """Weight source rows by the density ratio :math:`p_t(x)/p_s(x)`, then train.
 
     The weights come from :func:`tabtransfer.importance_weights`, a logistic domain
     classifier on every participation feature, clipped at ``clip_quantile``.
@@ -399,7 +423,11 @@ def fit_importance_weighted(split: TransferSplit, clip_quantile: float = 0.99) -
     """
     weights = importance_weights(split.Xs, split.Xt, clip_quantile=clip_quantile)
     model = make_participation_model()
-    model.fit(split.Xs, split.ys, logisticregression__sample_weight=np.asarray(weights.weights))
+    model.fit(
+        split.Xs,
+        split.ys,
+        logisticregression__sample_weight=np.asarray(weights.weights),
+    )
     return FittedTransfer(model, weights.ess)
 
 
@@ -410,16 +438,24 @@ def fit_nearest_source(split: TransferSplit, k: int = 1000) -> FittedTransfer:
     (the source model's scaler), computed by :func:`tabtransfer.nearest_source_rows`.
     """
     scaler = split.source_model[0]
-    nearest = nearest_source_rows(scaler.transform(split.Xs), scaler.transform(split.Xt), k)
+    nearest = nearest_source_rows(
+        scaler.transform(split.Xs), scaler.transform(split.Xt), k
+    )
     rows = nearest["source_row"].to_numpy()
     if np.unique(split.ys[rows]).size < 2:
-        raise ValueError(f"The {k} nearest source rows all have the same label. Choose a larger k.")
+        raise ValueError(
+            f"The {k} nearest source rows all have the same label. Choose a larger k."
+        )
     model = make_participation_model().fit(split.Xs.iloc[rows], split.ys[rows])
     return FittedTransfer(model, float(k))
 
 
 def cross_validated_log_loss(
-    split: TransferSplit, strengths: Sequence[float] = DEFAULT_STRENGTHS, *, n_splits: int = 5, random_state=0
+    split: TransferSplit,
+    strengths: Sequence[float] = DEFAULT_STRENGTHS,
+    *,
+    n_splits: int = 5,
+    random_state=0,
 ) -> pd.Series:
     r"""Estimate the out-of-fold log loss of fine-tuning for each prior strength.
 
@@ -448,7 +484,11 @@ def cross_validated_log_loss(
     X = scaler.transform(split.Xt_labelled)
     y = split.yt_labelled
     smaller_class = int(min(y.sum(), len(y) - y.sum()))
-    if isinstance(n_splits, bool) or not isinstance(n_splits, Integral) or not 2 <= n_splits <= smaller_class:
+    if (
+        isinstance(n_splits, bool)
+        or not isinstance(n_splits, Integral)
+        or not 2 <= n_splits <= smaller_class
+    ):
         raise ValueError(
             f"n_splits must be an integer from 2 to {smaller_class} (the smaller class among the "
             f"labelled target users), got {n_splits!r}."
@@ -459,13 +499,18 @@ def cross_validated_log_loss(
         for i, strength in enumerate(strengths):
             model = FineTunedLogisticRegression(source, strength=strength, tol=_CV_TOL)
             model.fit(X[train], y[train])
-            # Log loss from the log-odds z: log(1 + e^z) - y z, exact also where p is 0 or 1.
+            # The log loss from the log-odds z is log(1 + e^z) - y z, which stays
+            # exact where the probability rounds to 0 or 1.
             scores = model.decision_function(X[test])
             losses[i] += np.sum(np.logaddexp(0.0, scores) - y[test] * scores)
-    return pd.Series(losses / len(y), index=pd.Index(strengths, name="strength"), name="log_loss")
+    return pd.Series(
+        losses / len(y), index=pd.Index(strengths, name="strength"), name="log_loss"
+    )
 
 
-def choose_strength(split: TransferSplit, strengths: Sequence[float] = DEFAULT_STRENGTHS, **cv_kwargs) -> float:
+def choose_strength(
+    split: TransferSplit, strengths: Sequence[float] = DEFAULT_STRENGTHS, **cv_kwargs
+) -> float:
     """Return the prior strength with the lowest cross-validated log loss.
 
     Ties go to the larger strength, the one closer to the source model.
@@ -476,7 +521,9 @@ def choose_strength(split: TransferSplit, strengths: Sequence[float] = DEFAULT_S
     return float(best.index.max())
 
 
-def fit_fine_tuned(split: TransferSplit, strength: float | None = None, **cv_kwargs) -> FittedTransfer:
+def fit_fine_tuned(
+    split: TransferSplit, strength: float | None = None, **cv_kwargs
+) -> FittedTransfer:
     """Fine-tune the source model on the labelled target users.
 
     The features are standardised with the source model's scaler, and
@@ -501,7 +548,9 @@ def fit_fine_tuned(split: TransferSplit, strength: float | None = None, **cv_kwa
     # The scaler stays the source's, so the fine-tuned coefficients are comparable
     # with the source coefficients entry by entry. A copy keeps a later refit of the
     # returned pipeline from changing the source model.
-    pipeline = Pipeline([("standardscaler", copy.deepcopy(scaler)), ("finetuned", tuned)])
+    pipeline = Pipeline(
+        [("standardscaler", copy.deepcopy(scaler)), ("finetuned", tuned)]
+    )
     return FittedTransfer(pipeline, float(split.labelled.sum()))
 
 
@@ -514,7 +563,9 @@ METHODS: dict[str, Method] = {
     "coral": Method("CORAL（对齐完整协方差）", "feature", fit_coral),
     "importance": Method("重要性加权", "instance", fit_importance_weighted),
     "nearest": Method("最近源域样本（1,000 个）", "instance", fit_nearest_source),
-    "intercept": Method("只重估截距", "model", partial(fit_fine_tuned, strength=np.inf)),
+    "intercept": Method(
+        "只重估截距", "model", partial(fit_fine_tuned, strength=np.inf)
+    ),
     "fine_tune": Method("微调（交叉验证选强度）", "model", fit_fine_tuned),
 }
 
@@ -525,7 +576,9 @@ def coral_family_methods(regs: Sequence[float]) -> dict[str, Method]:
     ``reg`` is in units of the source variance (see :func:`fit_coral`).
     """
     return {
-        f"coral_reg={reg:g}": Method(f"CORAL，λ={reg:g}", "feature", partial(fit_coral, reg=float(reg)))
+        f"coral_reg={reg:g}": Method(
+            f"CORAL，λ={reg:g}", "feature", partial(fit_coral, reg=float(reg))
+        )
         for reg in regs
     }
 
@@ -551,11 +604,18 @@ def score_method(method: Method, split: TransferSplit) -> dict:
     }
 
 
-def _score_methods(methods: Mapping[str, Method], split: TransferSplit, keys: dict) -> list[dict]:
+def _score_methods(
+    methods: Mapping[str, Method], split: TransferSplit, keys: dict
+) -> list[dict]:
     """Score every method on one split; each row starts with ``keys``."""
     rows = []
     for name, method in methods.items():
-        row = {**keys, "method": name, "label": method.label, "paradigm": method.paradigm}
+        row = {
+            **keys,
+            "method": name,
+            "label": method.label,
+            "paradigm": method.paradigm,
+        }
         row.update(score_method(method, split))
         rows.append(row)
     return rows
@@ -568,7 +628,9 @@ def _resolve_methods(methods) -> dict[str, Method]:
         return dict(methods)
     unknown = [name for name in methods if name not in METHODS]
     if unknown:
-        raise ValueError(f"Unknown methods {unknown}. Choose from {list(METHODS)} or pass a dict of Method objects.")
+        raise ValueError(
+            f"Unknown methods {unknown}. Choose from {list(METHODS)} or pass a dict of Method objects."
+        )
     return {name: METHODS[name] for name in methods}
 
 
@@ -624,8 +686,14 @@ def run_replications(
         One row per replication, labelled-set size and method, with the columns
         of :data:`RESULT_COLUMNS`.
     """
-    if isinstance(n_replications, bool) or not isinstance(n_replications, Integral) or n_replications < 1:
-        raise ValueError(f"n_replications must be a positive integer, got {n_replications!r}.")
+    if (
+        isinstance(n_replications, bool)
+        or not isinstance(n_replications, Integral)
+        or n_replications < 1
+    ):
+        raise ValueError(
+            f"n_replications must be a positive integer, got {n_replications!r}."
+        )
     sizes = [n_labelled] if isinstance(n_labelled, Integral) else list(n_labelled)
     chosen = _resolve_methods(methods)
     kwargs = dict(simulation_kwargs or {})
@@ -636,11 +704,22 @@ def run_replications(
         source_model = make_participation_model().fit(Xs, ys)
         for replication in range(n_replications):
             seed = first_seed + replication
-            target = simulate_course_data(n_source=2, n_target=n_target, seed=seed, **kwargs).target
-            Xt, yt = user_features(target, embedding, n_dims), target["participate"].to_numpy()
+            target = simulate_course_data(
+                n_source=2, n_target=n_target, seed=seed, **kwargs
+            ).target
+            Xt, yt = (
+                user_features(target, embedding, n_dims),
+                target["participate"].to_numpy(),
+            )
             for size in sizes:
-                split = make_split(Xs, ys, Xt, yt, size, random_state=seed, source_model=source_model)
-                keys = {"replication": replication, "target_seed": seed, "n_labelled": size}
+                split = make_split(
+                    Xs, ys, Xt, yt, size, random_state=seed, source_model=source_model
+                )
+                keys = {
+                    "replication": replication,
+                    "target_seed": seed,
+                    "n_labelled": size,
+                }
                 rows.extend(_score_methods(chosen, split, keys))
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
@@ -662,7 +741,10 @@ def _t_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
 
 
 def summarise(
-    results: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "auc"), *, by: Sequence[str] = ("n_labelled", "method"),
+    results: pd.DataFrame,
+    metrics: Sequence[str] = ("accuracy", "auc"),
+    *,
+    by: Sequence[str] = ("n_labelled", "method"),
     level: float = 0.95,
 ) -> pd.DataFrame:
     r"""Average each metric over replications with a t confidence interval.
@@ -691,9 +773,15 @@ def summarise(
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level!r}.")
-    missing = [column for column in [*metrics, *by, "label", "paradigm"] if column not in results.columns]
+    missing = [
+        column
+        for column in [*metrics, *by, "label", "paradigm"]
+        if column not in results.columns
+    ]
     if missing:
-        raise ValueError(f"results has no columns {missing}. Pass the output of run_replications.")
+        raise ValueError(
+            f"results has no columns {missing}. Pass the output of run_replications."
+        )
     rows = []
     for key, group in results.groupby(list(by), sort=False):
         row = dict(zip(by, key if isinstance(key, tuple) else (key,)))
@@ -708,7 +796,12 @@ def summarise(
 
 
 def paired_difference(
-    results: pd.DataFrame, method: str, baseline: str, metric: str = "accuracy", *, level: float = 0.95
+    results: pd.DataFrame,
+    method: str,
+    baseline: str,
+    metric: str = "accuracy",
+    *,
+    level: float = 0.95,
 ) -> pd.Series:
     """Average the per-replication difference ``method - baseline`` with a t interval.
 
@@ -727,10 +820,16 @@ def paired_difference(
             f"results contain several labelled-set sizes {sorted(sizes)}. Select one first, e.g. "
             "results[results['n_labelled'] == 100]."
         )
-    wide = results.pivot_table(index=["replication", "n_labelled"], columns="method", values=metric)
+    wide = results.pivot_table(
+        index=["replication", "n_labelled"], columns="method", values=metric
+    )
     for name in (method, baseline):
         if name not in wide.columns:
-            raise ValueError(f"Method {name!r} is not in results. Available methods: {list(wide.columns)}.")
+            raise ValueError(
+                f"Method {name!r} is not in results. Available methods: {list(wide.columns)}."
+            )
     difference = (wide[method] - wide[baseline]).dropna().to_numpy()
     mean, low, high = _t_interval(difference, level)
-    return pd.Series({"mean": mean, "low": low, "high": high, "n_replications": difference.size})
+    return pd.Series(
+        {"mean": mean, "low": low, "high": high, "n_replications": difference.size}
+    )
