@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from skada import CORALAdapter
+import sklearn
 
 from tabtransfer import CORAL, coral
 
@@ -20,6 +20,21 @@ def _with_exact_variance(values, variance):
     """Rescale a 1-D sample to sample variance (ddof=1) exactly ``variance``."""
     centred = values - values.mean()
     return centred / centred.std(ddof=1) * np.sqrt(variance)
+
+
+@pytest.fixture
+def coral_adapter():
+    """Return skada's CORALAdapter, undoing skada's global scikit-learn setting.
+
+    Importing skada calls sklearn.set_config(enable_metadata_routing=True), which
+    would change how Pipeline.fit routes sample weights in every later test.
+    """
+    previous = sklearn.get_config()["enable_metadata_routing"]
+    from skada import CORALAdapter
+
+    sklearn.set_config(enable_metadata_routing=True)
+    yield CORALAdapter
+    sklearn.set_config(enable_metadata_routing=previous)
 
 
 @pytest.fixture
@@ -135,7 +150,7 @@ def test_standardize_output_in_original_units():
     )
 
 
-def test_agrees_with_skada_without_shrinkage():
+def test_agrees_with_skada_without_shrinkage(coral_adapter):
     # skada's CORALAdapter(reg=None) uses the covariance with divisor n and leaves the
     # aligned source centred. Our divisor n - 1 changes the map by the scalar
     # sqrt(((n_t - 1) / n_t) / ((n_s - 1) / n_s)).
@@ -144,7 +159,7 @@ def test_agrees_with_skada_without_shrinkage():
     Xs, Xt = _sample(rng, n_s, 6, shift=3.0), _sample(rng, n_t, 6, shift=-1.0)
     X = np.vstack([Xs, Xt])
     sample_domain = np.r_[np.ones(n_s, dtype=int), -np.ones(n_t, dtype=int)]
-    reference = CORALAdapter(reg=None).fit_transform(X, sample_domain=sample_domain)[
+    reference = coral_adapter(reg=None).fit_transform(X, sample_domain=sample_domain)[
         :n_s
     ]
     divisor_ratio = np.sqrt(((n_t - 1) / n_t) / ((n_s - 1) / n_s))
@@ -152,7 +167,7 @@ def test_agrees_with_skada_without_shrinkage():
     assert np.abs(ours - reference).max() < 1e-12 * np.abs(reference).max()
 
 
-def test_agrees_with_skada_shrinkage():
+def test_agrees_with_skada_shrinkage(coral_adapter):
     # skada's reg is a shrinkage weight a: (1 - a) C + a * trace(C) / d * I. With equal
     # sample sizes and equal covariance traces this is our C + lam * I up to a common
     # factor, with lam = a / (1 - a) * trace(C) / d.
@@ -164,7 +179,7 @@ def test_agrees_with_skada_shrinkage():
     Xt = (Xt - Xt.mean(axis=0)) * np.sqrt(trace_s / trace_t) + Xt.mean(axis=0)
     X = np.vstack([Xs, Xt])
     sample_domain = np.r_[np.ones(n, dtype=int), -np.ones(n, dtype=int)]
-    adapter = CORALAdapter(reg=shrinkage)
+    adapter = coral_adapter(reg=shrinkage)
     reference = adapter.fit_transform(X, sample_domain=sample_domain)[:n]
     lam = shrinkage / (1 - shrinkage) * trace_s / d
     ours = coral(Xs, Xt, reg=lam) - Xt.mean(axis=0)
