@@ -33,8 +33,8 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import ThreadpoolController
 
+from tabtransfer._blas import single_threaded_blas
 from tabtransfer._validation import check_finite, check_matrix, check_pair, wrap_rows
 
 __all__ = ["CORAL", "coral"]
@@ -51,25 +51,6 @@ _BLOCK_BYTES = 16 << 20
 # significant digits. Columns further from zero, such as calendar years, take the
 # exact path that centres each block of rows before the product.
 _MAX_MEAN_IN_SD = 10.0
-
-_threadpools: ThreadpoolController | None = None
-
-
-def _single_threaded_blas():
-    """Return a context manager that limits BLAS to one thread.
-
-    Used for the d x d eigendecompositions, which are too small to gain from
-    threads, and for the product of the rows with the d x d map, which is
-    limited by memory bandwidth for the d of tabular data. On a busy machine a
-    threaded call waits for descheduled worker threads: with 2 cores under load,
-    OpenBLAS 0.3.31 took 356 ms for a 300,000 x 10 by 10 x 10 product with two
-    threads and 20 ms with one (medians of 21 runs).
-    """
-    global _threadpools
-    if _threadpools is None:
-        _threadpools = ThreadpoolController()
-    return _threadpools.limit(limits=1, user_api="blas")
-
 
 def _block_rows(n_columns: int) -> int:
     return max(256, _BLOCK_BYTES // (8 * n_columns))
@@ -371,7 +352,7 @@ class CORAL(TransformerMixin, BaseEstimator):
         ridge = self.reg * np.eye(Xs.shape[1])
         C_s = self.covariance_source_ / scale_outer + ridge
         C_t = self.covariance_target_ / scale_outer + ridge
-        with _single_threaded_blas():
+        with single_threaded_blas():
             matrix, self.n_truncated_ = _coloring_matrix(C_s, C_t, self.eig_floor)
         self.matrix_ = matrix * (
             self.scale_[np.newaxis, :] / self.scale_[:, np.newaxis]
@@ -421,7 +402,7 @@ class CORAL(TransformerMixin, BaseEstimator):
         return wrap_rows(self._transform_array(array), X)
 
     def _transform_array(self, X: np.ndarray) -> np.ndarray:
-        with _single_threaded_blas():
+        with single_threaded_blas():
             if not self.center:
                 return _apply_map(X, self.matrix_, None, None, centre_first=False)
             variance = np.diag(self.covariance_source_)

@@ -19,6 +19,8 @@ from matplotlib.ticker import PercentFormatter
 
 from tabtransfer.participation import MotivationResult, run_motivation
 from tabtransfer.plotting import COLORS
+from tabtransfer.casestudy import figure_4
+from tabtransfer.viz_paradigms import figure_paradigms
 from tabtransfer.viz_space import figure_2, figure_3
 
 __all__ = ["FIGURES", "plot_transfer_flow", "save_figure", "main"]
@@ -101,6 +103,8 @@ FIGURES: dict[str, Callable[[], Figure]] = {
     "fig1_transfer_flow": _figure_1,
     "fig2_embedding_space": figure_2,
     "fig3_separability": figure_3,
+    "fig4_case_study": figure_4,
+    "fig_ch04_paradigms": figure_paradigms,
 }
 
 

@@ -1,7 +1,7 @@
 """Figures of chapter 4: the transfer paradigms drawn in the embedding space.
 
 Every plotting function takes numbers the chapter has just computed and returns a
-matplotlib Figure. :func:`figure_4` recomputes the chapter's main comparison with the
+matplotlib Figure. :func:`figure_paradigms` recomputes the chapter's main comparison with the
 same package functions and draws it, for ``figures/``.
 """
 
@@ -22,7 +22,7 @@ from tabtransfer.simulation import simulate_course_data
 
 __all__ = [
     "PARADIGM_COLORS",
-    "figure_4",
+    "figure_paradigms",
     "mean_gap_axes",
     "plot_alignment_panels",
     "plot_coral_family",
@@ -515,7 +515,7 @@ def plot_learning_curve(
     return fig
 
 
-def figure_4() -> Figure:
+def figure_paradigms() -> Figure:
     """Recompute chapter 4's main comparison (seed 0, 20 replications) and draw it.
 
     Same steps as the chapter: 100,000 simulated source users, a 50-dimensional

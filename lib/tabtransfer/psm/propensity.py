@@ -15,8 +15,8 @@ from scipy.linalg.blas import dsyrk
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
+from tabtransfer._blas import single_threaded_blas
 from tabtransfer._validation import check_binary_labels, check_matrix
 
 __all__ = ["LogisticPropensity"]
@@ -139,7 +139,7 @@ class LogisticPropensity(ClassifierMixin, BaseEstimator):
         penalty = 0.0 if np.isinf(self.C) else 1.0 / self.C
         # Products of an n x (p + 1) matrix with p near 10 gain little from BLAS
         # threads and slow down several-fold when other processes hold the cores.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_threaded_blas():
             gram = _weighted_gram(Z) / Z.shape[0]
             self._check_rank(gram[1:, 1:], feature_names)
             coefficients, self.n_iter_, converged = _newton_logistic(
