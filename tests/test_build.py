@@ -46,6 +46,7 @@ def build(book: Path) -> subprocess.CompletedProcess:
 @pytest.fixture
 def book(tmp_path):
     shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
+    shutil.copytree(ROOT / "_ext", tmp_path / "_ext")
     (tmp_path / "references.bib").write_text("", encoding="utf-8")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\n", encoding="utf-8")
     (tmp_path / "index.md").write_text("# 首页\n\n正文。\n", encoding="utf-8")
