@@ -232,15 +232,17 @@ def test_covariance_matches_numpy_for_any_offset(offset):
     assert np.abs(mean - X.mean(axis=0)).max() <= 1e-15 * max(offset, 1.0) * 10
 
 
-def test_uncentred_product_matches_blockwise_centring(domains):
+def test_map_matches_direct_product_across_blocks():
+    # More rows than one block, so the block boundaries are crossed.
     from tabtransfer.alignment import _apply_map
 
-    Xs, Xt = domains
-    aligner = CORAL(reg=0.3).fit(Xs + 5.0, Xt)
-    args = (Xs + 5.0, aligner.matrix_, aligner.mean_source_, aligner.mean_target_)
-    fast = _apply_map(*args, centre_first=False)
-    exact = _apply_map(*args, centre_first=True)
-    assert np.abs(fast - exact).max() < 1e-11
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(20_000, 3)) + 5.0
+    matrix = rng.normal(size=(3, 3))
+    shift_in, shift_out = X.mean(axis=0), np.array([1.0, -2.0, 3.0])
+    expected = (X - shift_in) @ matrix + shift_out
+    assert np.abs(_apply_map(X, matrix, shift_in, shift_out) - expected).max() < 1e-12
+    assert np.abs(_apply_map(X, matrix, None, None) - X @ matrix).max() < 1e-12
 
 
 def test_dataframe_in_dataframe_out(domains):
