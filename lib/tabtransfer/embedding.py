@@ -67,7 +67,11 @@ class PurchaseEmbedding(TransformerMixin, BaseEstimator):
         if not np.all(np.isfinite(values)):
             raise ValueError("Purchase counts contain NaN or inf. Fill missing counts with 0 before embedding.")
         if np.any(values < 0):
-            raise ValueError(f"Purchase counts must be non-negative, found minimum {values.min()}.")
+            row, column = np.unravel_index(np.argmin(values), values.shape)
+            raise ValueError(
+                f"Purchase counts must be non-negative, but column {columns[column]!r} has "
+                f"{values[row, column]:g} at row {X.index[row]!r}. Pass raw counts, not centred or scaled values."
+            )
         return values
 
     def fit(self, X: pd.DataFrame, y=None) -> "PurchaseEmbedding":
