@@ -591,6 +591,12 @@ def summarise_replications(results: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
+def _wrap_pipeline_label(label: str) -> str:
+    """Break a pipeline label before its bracketed part, giving two short lines."""
+    head, bracket, tail = label.partition("（")
+    return f"{head}\n{bracket}{tail}" if bracket else label
+
+
 def plot_case_study(summary: pd.DataFrame) -> Figure:
     """Draw Figure 4: propensity quality and ATT bias of each pipeline, per sample size.
 
@@ -604,6 +610,8 @@ def plot_case_study(summary: pd.DataFrame) -> Figure:
     matplotlib.figure.Figure
         Left: mean correlation of the estimated with the true propensity logit.
         Right: mean ATT bias in yuan, error bars one SD across replications.
+        The figure is 8 inches wide, so that its labels stay legible when a
+        book page scales it to the text width.
     """
     sizes = list(dict.fromkeys(summary.index.get_level_values("n_target")))
     names = list(dict.fromkeys(summary.index.get_level_values("pipeline")))
@@ -611,7 +619,7 @@ def plot_case_study(summary: pd.DataFrame) -> Figure:
     rows = np.arange(len(names))[::-1]
     height = 0.8 / len(sizes)
     fig, (ax_quality, ax_bias) = plt.subplots(
-        1, 2, figsize=(11, 0.45 * len(names) + 1.6), sharey=True
+        1, 2, figsize=(8, 0.6 * len(names) + 1.4), sharey=True
     )
     for k, size in enumerate(sizes):
         part = summary.xs(size, level="n_target").reindex(names)
@@ -621,14 +629,17 @@ def plot_case_study(summary: pd.DataFrame) -> Figure:
         ax_bias.barh(offset, part["bias"], height=height, color=colors[k], label=label,
                      xerr=part["bias_sd"], error_kw={"ecolor": COLORS["neutral"], "capsize": 2})
     ax_quality.set_yticks(rows)
-    ax_quality.set_yticklabels([pipeline_label(name) for name in names])
-    ax_quality.set_xlabel("倾向得分质量：与真实 logit 的相关系数")
+    ax_quality.set_yticklabels(
+        [_wrap_pipeline_label(pipeline_label(name)) for name in names],
+        multialignment="right",
+    )
+    ax_quality.set_xlabel("与真实 logit 的相关系数")
     ax_quality.set_xlim(0, 1)
     ax_bias.axvline(0, color=COLORS["neutral"], linewidth=1)
-    ax_bias.set_xlabel("ATT 偏差（元），误差线为重复间 ±1 标准差")
+    ax_bias.set_xlabel("ATT 偏差（元），±1 标准差")
     handles, labels = ax_bias.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(sizes), frameon=False)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
