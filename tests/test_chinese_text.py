@@ -12,7 +12,7 @@ import pytest
 CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # Fenced blocks whose content is not prose.
-NON_PROSE_FENCES = ("code-cell", "glossary", "bibliography", "math", "nb-exec-table", "python", "bash", "yaml", "text")
+NON_PROSE_FENCES = ("code-cell", "code-block", "code", "glossary", "bibliography", "math", "nb-exec-table", "python", "bash", "yaml", "text")
 NOT_PROSE_START = re.compile(r"^(#|\||[-*+] |\d+\. |>|:|\+\+\+|\$\$|\{|```|<|!\[)")
 
 
