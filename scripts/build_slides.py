@@ -809,6 +809,9 @@ def build_deck(page: DeckSource, notebook, index: BookIndex, out: Path, use_cach
     if problems:
         raise ValueError(f"{page.path.relative_to(ROOT)}: " + "; ".join(problems))
     html = export_html(deck, page.path.parent)
+    # A chapter links its own notebook next to its web page; in the deck folder the
+    # executed notebook lives in notebooks/ instead.
+    html = html.replace(f'href="{page.path.stem}.ipynb"', f'href="notebooks/{page.name}.ipynb"')
     html_path = out / f"{page.name}.slides.html"
     html_path.write_text(html, encoding="utf-8")
     notebook_path = out / "notebooks" / f"{page.name}.ipynb"

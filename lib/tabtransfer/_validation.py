@@ -125,7 +125,7 @@ def check_finite(array: np.ndarray, name: str, columns=None) -> None:
     label = columns[bad_columns[0]] if columns is not None else int(bad_columns[0])
     raise ValueError(
         f"{name} contains {int(bad_rows.size)} NaN or infinite value(s), the first "
-        f"{array[bad_rows[0], bad_columns[0]]} at row {int(bad_rows[0])}, column "
+        f"{array[bad_rows[0], bad_columns[0]]} at row position {int(bad_rows[0])} (from 0), column "
         f"{label!r}; impute or drop them before calling."
     )
 
