@@ -5,8 +5,8 @@ Usage::
     .venv/bin/python scripts/make_notebooks.py            # notebooks/*.ipynb, ready for class
     .venv/bin/python scripts/make_notebooks.py --raw      # plain conversion, MyST markup kept
 
-By default each chapter is executed (outputs come from the book's execution cache
-when its code is unchanged since the last book build) and its MyST markup is
+By default each chapter is executed. Its outputs come from the book's execution
+cache when its code is unchanged since the last book build. Its MyST markup is then
 expanded into plain Markdown: glued numbers become the numbers, admonitions and
 exercises become quoted boxes, citations and cross-references become text. This is
 the same expansion that ``scripts/build_slides.py`` applies to the decks, so a
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_slide_builder():
-    """Import scripts/build_slides.py, which holds the MyST expansion, as a module."""
+    """Import scripts/build_slides.py, which contains the MyST expansion, as a module."""
     spec = importlib.util.spec_from_file_location("build_slides", ROOT / "scripts" / "build_slides.py")
     module = importlib.util.module_from_spec(spec)
     # Dataclasses look their module up in sys.modules while the module executes.

@@ -1,4 +1,4 @@
-"""The chapter 1 story must hold in the simulated world for every seed."""
+"""The chapter 1 story must hold in the simulated world for each seed tested."""
 
 import pytest
 

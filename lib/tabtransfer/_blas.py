@@ -10,10 +10,10 @@ _threadpools: ThreadpoolController | None = None
 def single_threaded_blas():
     """Return a context manager that limits BLAS to one thread.
 
-    Used for CORAL's d x d eigendecompositions, which are too small to gain from
-    threads, for the product of the rows with CORAL's d x d map, which is limited
-    by memory bandwidth for the d of tabular data, and for the Newton steps of the
-    propensity model, whose design matrices have about ten columns. The controller
+    CORAL uses it for its d x d eigendecompositions, which are too small to gain
+    from threads, and for the product of the rows with its d x d map, which memory
+    bandwidth limits for the d of tabular data. The propensity model uses it for its
+    Newton steps, whose design matrices have about ten columns. The controller
     is created once because creating it costs several milliseconds. On a busy machine a
     threaded call waits for descheduled worker threads: with 2 cores under load,
     OpenBLAS 0.3.31 took 356 ms for a 300,000 x 10 by 10 x 10 product with two

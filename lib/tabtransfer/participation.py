@@ -1,7 +1,8 @@
 """The promotion-participation model of the running story, and the experiment around it.
 
-The e-commerce team predicts who joins a promotion from age, income, their product,
-visit frequency and the 50-dimensional purchase embedding. Chapter 1 trains this
+The e-commerce team predicts who joins a promotion from age, income, the product of
+standardised age and standardised log income, log visit frequency and the
+50-dimensional purchase embedding, each standardised before a logistic regression. Chapter 1 trains this
 model on the source, then applies it unchanged to the supermarket.
 """
 
