@@ -64,8 +64,8 @@ SIZES = [
 ]
 # The targets are checked where the course uses CORAL: 100,000 source users and the
 # supermarket's 1,000 target users, 50 embedding dimensions. There one pass over
-# the source estimates its covariance and one applies the map, as the 2.5x limit
-# assumes; the equal-size rows above stay in the table for comparison.
+# the source estimates its covariance and one applies the map, which is what the
+# 2.5x limit assumes. The equal-size rows above stay in the table for comparison.
 TARGET_SIZE = (100_000, 1_000, 50)
 MAX_RATIO_TO_NUMPY_COV = 2.5
 MAX_RATIO_TO_SKADA = 0.5

@@ -587,7 +587,7 @@ def is_blank(cell) -> bool:
 
 def drop_blank_cells(cells: list) -> list:
     """Remove cells that show nothing, and move a removed cell's slide start to the next cell."""
-    kept = []
+    visible_cells = []
     pending_start = None
     for cell in cells:
         kind = slide_type(cell)
@@ -599,8 +599,8 @@ def drop_blank_cells(cells: list) -> list:
             cell.metadata.setdefault("slideshow", {})["slide_type"] = pending_start
         if kind not in {"skip", "notes"}:
             pending_start = None
-        kept.append(cell)
-    return kept
+        visible_cells.append(cell)
+    return visible_cells
 
 
 def add_default_slides(cells: list) -> None:

@@ -206,7 +206,7 @@ def test_results_have_expected_columns(results):
     assert list(results.columns) == paradigms.RESULT_COLUMNS
 
 
-def test_results_have_one_row_per_method_size_and_replication(results):
+def test_results_one_row_per_run(results):
     counts = results.groupby(["replication", "n_labelled", "method"]).size()
     assert (counts == 1).all()
     assert len(results) == 3 * 2 * len(paradigms.METHODS)

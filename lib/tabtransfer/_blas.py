@@ -14,10 +14,11 @@ def single_threaded_blas():
     from threads, and for the product of the rows with its d x d map, which memory
     bandwidth limits for the d of tabular data. The propensity model uses it for its
     Newton steps, whose design matrices have about ten columns. The controller
-    is created once because creating it costs several milliseconds. On a busy machine a
-    threaded call waits for descheduled worker threads: with 2 cores under load,
-    OpenBLAS 0.3.31 took 356 ms for a 300,000 x 10 by 10 x 10 product with two
-    threads and 20 ms with one (medians of 21 runs).
+    is created once because creating it costs several milliseconds.
+
+    On a busy machine a threaded call waits for descheduled worker threads. With 2
+    cores under load, OpenBLAS 0.3.31 took 356 ms for a 300,000 x 10 by 10 x 10
+    product with two threads and 20 ms with one (medians of 21 runs).
     """
     global _threadpools
     if _threadpools is None:

@@ -523,7 +523,7 @@ def replicate_case_study(
     -------
     pandas.DataFrame
         One row per seed and pipeline, with ``pipeline``, ``n_target``, ``seed``
-        and the keys of :func:`evaluate_pipeline`; ``error`` holds the message
+        and the keys of :func:`evaluate_pipeline`; ``error`` contains the message
         when matching was impossible (the metrics are then NaN).
     """
     seeds = _check_seeds(seeds)

@@ -6,7 +6,7 @@ general:
 - :func:`mean_gap`: distance between the means (first moment).
 - :func:`coral_loss`: distance between the covariances (second moment).
 - :func:`mmd2`: kernel maximum mean discrepancy (all moments, RBF kernel).
-- :func:`proxy_a_distance`: how well a classifier tells the domains apart.
+- :func:`proxy_a_distance`: how well a classifier separates the domains.
 
 All take ``Xs`` of shape (n_s, d) and ``Xt`` of shape (n_t, d), as numpy arrays
 or DataFrames with the same columns, and return a float.

@@ -27,12 +27,18 @@ For user :math:`u` in domain :math:`D \in \{s, t\}`:
   :math:`N_u = \text{months} \cdot \text{visit\_freq}_u \cdot k_D` items expected
   (:math:`k_s = 1.5`, :math:`k_t = 4` items per visit), and
   :math:`p_{uc} \propto w_{D,d(c)}\, q_c \exp(\delta_{d(c)} a_u + \eta_{u,d(c)} + \gamma \psi_u v_c)\, b_D^{v_c}`.
-  Here :math:`w_D` is the domain's department mix, :math:`q_c \propto (j_c + 1)^{-0.7}`
-  the popularity of the :math:`j`-th category inside its department, :math:`\delta_d`
-  the age taste of the department, :math:`\eta_{ud} \sim \mathcal N(0, 0.5^2)` a
-  personal taste, :math:`v_c = 1` for value lines, :math:`\gamma = 1.0` how strongly
-  price sensitivity shows in the basket, and :math:`b_D` the shop's promotion of value
-  lines: :math:`b_s = 1`, :math:`b_t` = ``value_boost`` (default 4).
+  The terms are:
+
+  - :math:`w_D`, the domain's department mix;
+  - :math:`q_c \propto (j_c + 1)^{-0.7}`, the popularity of the :math:`j`-th
+    category inside its department;
+  - :math:`\delta_d`, the age taste of the department;
+  - :math:`\eta_{ud} \sim \mathcal N(0, 0.5^2)`, a personal taste;
+  - :math:`v_c = 1` for value lines and 0 otherwise;
+  - :math:`\gamma = 1.0`, how strongly price sensitivity shows in the basket;
+  - :math:`b_D`, the shop's promotion of value lines: :math:`b_s = 1`, and
+    :math:`b_t` = ``value_boost`` (default 4).
+
 * Promotion participation (the label), the same rule in both domains:
 
   .. math::

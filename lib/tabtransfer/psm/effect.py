@@ -340,11 +340,11 @@ def estimate_att(
     Raises
     ------
     ValueError
-        For a missing column, the outcome or treatment among the covariates, a
-        treatment that is not 0/1 or has fewer than 2 units in a group, missing
-        values, non-numeric columns, linearly dependent covariates, too few
-        controls for 1:k matching without replacement, or no treated unit with
-        a control inside the caliper.
+        If a column is missing, or the outcome or treatment is among the
+        covariates. If the treatment is not 0/1 or a group has fewer than 2
+        units. If there are missing values, non-numeric columns or linearly
+        dependent covariates. If 1:k matching without replacement has too few
+        controls, or no treated unit has a control inside the caliper.
 
     Warns
     -----

@@ -2,8 +2,8 @@
 
 Colours follow :data:`tabtransfer.plotting.COLORS`: treated units use
 ``COLORS["target"]`` and controls ``COLORS["source"]``, as the two groups are
-drawn throughout the book; matched (weighted) controls use ``COLORS["aligned"]``,
-the colour of a group after it has been moved towards the other; values before
+drawn throughout the book. Matched (weighted) controls use ``COLORS["aligned"]``,
+the colour of a group after it has been moved towards the other. Values before
 matching use ``COLORS["neutral"]``. Labels are in Chinese, like every figure of
 the book.
 """
